@@ -48,7 +48,7 @@ checkpatch: $(TREE)/.git
 	harness/check-patches
 
 bisect: $(TREE)/.git
-	harness/check-bisect $(FRAGMENTS)
+	harness/check-bisect $(OBJ) $(FRAGMENTS)
 
 kernel: deps $(TREE)/.git
 	harness/build-kernel $(TREE) $(OBJ) $(FRAGMENTS)
