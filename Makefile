@@ -4,6 +4,7 @@
 #   make            main job: build the patched kernel, boot it, run the demo
 #   make test       everything CI checks; exits 0 only when all of it passes
 #   make quick T=x  inner loop: incremental rebuild, boot, run test x only
+#   make quick-debug T=x  the same on the debug kernel
 #   make apply      (re)generate the editing tree build/linux from patches/
 #   make export     write build/linux's commits back to patches/
 
@@ -15,6 +16,12 @@ FRAGMENTS := config/kernel.config
 OBJ       := $(BUILD)/obj
 PROGS     := $(BUILD)/progs
 BZIMAGE   := $(OBJ)/arch/x86/boot/bzImage
+
+# The debug kernel (KASAN, lockdep, DEBUG_VM, PAGE_TABLE_CHECK, ...): the
+# same tree, config/debug.config on top.
+DEBUG_FRAGMENTS := $(FRAGMENTS) config/debug.config
+DEBUG_OBJ       := $(BUILD)/obj-debug
+DEBUG_BZIMAGE   := $(DEBUG_OBJ)/arch/x86/boot/bzImage
 INITRAMFS := $(BUILD)/initramfs.cpio
 LOGS      := $(BUILD)/logs
 
@@ -22,12 +29,13 @@ LOGS      := $(BUILD)/logs
 BASE_TREE := $(BUILD)/linux-base
 BASE_OBJ  := $(BUILD)/obj-base
 
-.PHONY: all test quick deps apply export check-sync checkpatch bisect \
-	kernel progs initramfs demo vm-test test-base clean
+.PHONY: all test quick quick-debug deps apply export check-sync checkpatch \
+	bisect kernel kernel-debug progs initramfs demo vm-test vm-test-debug \
+	test-base clean
 
 all: demo
 
-test: deps $(TREE)/.git check-sync checkpatch bisect vm-test
+test: deps $(TREE)/.git check-sync checkpatch bisect vm-test vm-test-debug
 
 deps:
 	harness/install-deps
@@ -53,12 +61,17 @@ bisect: $(TREE)/.git
 kernel: deps $(TREE)/.git
 	harness/build-kernel $(TREE) $(OBJ) $(FRAGMENTS)
 
+kernel-debug: deps $(TREE)/.git
+	harness/build-kernel $(TREE) $(DEBUG_OBJ) $(DEBUG_FRAGMENTS)
+
 progs: kernel
 	harness/build-selftests $(TREE) $(OBJ) $(PROGS)/tests
 	mkdir -p $(PROGS)/demo
 	cp demo/run $(PROGS)/demo/run
-	gcc -static -O2 -Wall -Werror -isystem $(OBJ)/usr/include \
-		-o $(PROGS)/demo/uffd-wp-multi-vma demo/uffd-wp-multi-vma.c
+	for src in demo/*.c; do \
+		gcc -static -O2 -Wall -Werror -isystem $(OBJ)/usr/include \
+			-o $(PROGS)/demo/$$(basename $$src .c) $$src || exit 1; \
+	done
 
 initramfs: progs
 	harness/make-initramfs $(INITRAMFS) $(PROGS)/tests $(PROGS)/demo
@@ -73,10 +86,20 @@ vm-test: initramfs
 	harness/run-vm $(BZIMAGE) $(INITRAMFS) tests $(LOGS)/tests
 	harness/parse-results $(LOGS)/tests
 
+# The whole suite, the debug-only tests (vm/tests-debug) and a leak scan.
+vm-test-debug: kernel-debug initramfs
+	harness/run-vm $(DEBUG_BZIMAGE) $(INITRAMFS) debug $(LOGS)/debug
+	harness/parse-results $(LOGS)/debug
+
 quick: initramfs
 	@test -n "$(T)" || { echo "usage: make quick T=<name from vm/tests>"; exit 2; }
 	harness/run-vm $(BZIMAGE) $(INITRAMFS) $(T) $(LOGS)/quick
 	harness/parse-results $(LOGS)/quick
+
+quick-debug: kernel-debug initramfs
+	@test -n "$(T)" || { echo "usage: make quick-debug T=<test name>"; exit 2; }
+	harness/run-vm $(DEBUG_BZIMAGE) $(INITRAMFS) $(T) $(LOGS)/quick-debug
+	harness/parse-results $(LOGS)/quick-debug
 
 # The same tests on a kernel built from the unpatched base: they must fail.
 test-base: initramfs
