@@ -7,6 +7,7 @@
 #   make quick-debug T=x  the same on the debug kernel
 #   make apply      (re)generate the editing tree build/linux from patches/
 #   make export     write build/linux's commits back to patches/
+#   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 
 export CACHE ?= /var/cache/pagemap-scan
 export BUILD ?= $(CURDIR)/build
@@ -31,7 +32,7 @@ BASE_OBJ  := $(BUILD)/obj-base
 
 .PHONY: all test quick quick-debug deps apply export check-sync checkpatch \
 	bisect kernel kernel-debug progs initramfs demo vm-test vm-test-debug \
-	test-base clean
+	test-base bench clean
 
 all: demo
 
@@ -107,6 +108,35 @@ test-base: initramfs
 	harness/build-kernel $(BASE_TREE) $(BASE_OBJ) $(FRAGMENTS)
 	harness/run-vm $(BASE_OBJ)/arch/x86/boot/bzImage $(INITRAMFS) tests $(LOGS)/base
 	harness/parse-results $(LOGS)/base
+
+# Benchmarks (bench/pmscan-bench.c) on our kernel and on upstream 6.12 from
+# Debian's linux-source-6.12, built with the same fragment. ALLOW_UNKNOWN=1
+# lets go only the symbols 6.12 does not define (the series' own KUnit
+# test); every other line must stick there too. BENCH_QUICK=1: small sizes,
+# one round, results not copied to bench/results/.
+UP_TREE     := $(BUILD)/linux-6.12
+UP_OBJ      := $(BUILD)/obj-6.12
+UP_BZIMAGE  := $(UP_OBJ)/arch/x86/boot/bzImage
+BENCH_OUT   := $(BUILD)/bench
+BENCH_QUICK ?= 0
+
+bench: kernel
+	harness/install-deps gnuplot-nox
+	harness/fetch-upstream $(UP_TREE)
+	ALLOW_UNKNOWN=1 harness/build-kernel $(UP_TREE) $(UP_OBJ) $(FRAGMENTS)
+	rm -rf $(BENCH_OUT)/prog $(BENCH_OUT)/none
+	mkdir -p $(BENCH_OUT)/prog $(BENCH_OUT)/none
+	gcc -static -O2 -Wall -Werror -isystem $(OBJ)/usr/include \
+		-o $(BENCH_OUT)/prog/pmscan-bench bench/pmscan-bench.c -lpthread
+	printf '#!/bin/sh\nexec ./pmscan-bench%s\n' \
+		"$(if $(filter 1,$(BENCH_QUICK)), -q)" >$(BENCH_OUT)/prog/run
+	chmod +x $(BENCH_OUT)/prog/run
+	harness/make-initramfs $(BENCH_OUT)/initramfs.cpio $(BENCH_OUT)/none \
+		$(BENCH_OUT)/prog
+	BENCH_QUICK=$(BENCH_QUICK) harness/run-bench $(BZIMAGE) $(UP_BZIMAGE) \
+		$(BENCH_OUT)/initramfs.cpio $(BENCH_OUT)
+	test "$(BENCH_QUICK)" = 1 || \
+		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png bench/results/
 
 clean:
 	rm -rf $(BUILD)
