@@ -5,7 +5,8 @@
  * mprotect+SIGSEGV), how it scales with the tracked size, and how it does on
  * a sparse reservation.
  *
- *   pmscan-bench [-q]      -q: quick mode (small sizes, few repetitions)
+ *   pmscan-bench [-q|-p]   -q: quick mode (small sizes, few repetitions)
+ *                          -p: the probe case alone
  *
  * Every measurement is one JSON object on a line of its own (bench/report
  * turns the lines of several boots into tables and a chart); lines starting
@@ -41,6 +42,15 @@
  *            arm       UFFDIO_WRITEPROTECT of the whole reservation
  *            reset     PAGEMAP_SCAN WP without output buffer after arming,
  *                      one page of each populated chunk written
+ *  probe   where the time of one PAGEMAP_SCAN goes, per page of a populated,
+ *          async-armed 64 MiB area (what differs between two kernels):
+ *            none      GET of written pages when none is: the walk alone
+ *            all       GET of every page, return_mask 0: one region
+ *            allcat    GET of every page, every category returned
+ *            wpnone    WP, no output, nothing written
+ *            wpall     WP, no output, every page written
+ *            getwpall  GET+WP, every page written
+ *            read      pread of the pagemap entries, for reference
  *  calib   a fixed CPU loop, to tell a slow boot from a slow kernel
  */
 #define _GNU_SOURCE
@@ -180,9 +190,15 @@ static int pagemap_fd;
 static struct page_region *vec;
 
 /*
- * Scans [p, p + len) for pages with all of @mask, reporting @ret, with
- * @flags; loops on walk_end. @vec_len 0 scans without output buffer.
+ * Scans [p, p + len) for pages with all of @mask (and one of @anyof),
+ * reporting @ret, with @flags. @vec_len 0 scans without output buffer.
  * Returns the number of pages in the reported regions.
+ *
+ * Resumes where the last call stopped: at walk_end, or after the last
+ * region it reported if that lies further. Upstream 6.12 (and 6.18) leaves
+ * walk_end short of the regions it reported once a call reports more than
+ * 512 regions (its bounce buffer), so resuming at walk_end alone would
+ * report pages twice there and walk part of the range again.
  */
 static uint64_t scan(char *p, size_t len, uint64_t flags, uint64_t mask,
 		     uint64_t anyof, uint64_t ret, uint64_t vec_len)
@@ -211,6 +227,8 @@ static uint64_t scan(char *p, size_t len, uint64_t flags, uint64_t mask,
 			pages += (vec[i].end - vec[i].start) / PS;
 		if (!vec_len)
 			break;
+		if (n > 0 && vec[n - 1].end > arg.walk_end)
+			arg.walk_end = vec[n - 1].end;
 	}
 	return pages;
 }
@@ -564,6 +582,7 @@ static void bench_scale(size_t mib)
 			ns[r] = now_ns() - t0;
 		}
 		print_scale("get", mib, f, pages, reps, ns, ok);
+		ok = 1;
 
 		for (int r = 0; r < reps; r++) {
 			write_pages(t.area, w, stride, r);
@@ -572,6 +591,7 @@ static void bench_scale(size_t mib)
 			ns[r] = now_ns() - t0;
 		}
 		print_scale("getwp", mib, f, pages, reps, ns, ok);
+		ok = 1;
 
 		for (int r = 0; r < reps; r++) {
 			write_pages(t.area, w, stride, r);
@@ -583,6 +603,7 @@ static void bench_scale(size_t mib)
 				   PAGE_IS_WRITTEN, VEC_LEN) == 0;
 		}
 		print_scale("reset", mib, f, pages, reps, ns, ok);
+		ok = 1;
 	}
 	uffd_disarm(&t);
 	munmap(t.area, len);
@@ -685,6 +706,70 @@ static void bench_sparse(size_t gib)
 	munmap(p, len);
 }
 
+static void bench_probe(size_t mib)
+{
+	static const char * const ops[] = {
+		"none", "all", "allcat", "wpnone", "wpall", "getwpall", "read",
+	};
+	size_t len = mib * MIB, pages = len / PS;
+	struct tracker t = { .area = map_anon(len, 0), .len = len };
+	uint64_t ns[MAX_REPS], want = 0, got = 0;
+	int reps = quick ? 3 : 7;
+
+	populate(t.area, len);
+	scan_arm(&t);
+	for (size_t op = 0; op < ARRAY_SIZE(ops); op++) {
+		int ok = 1;
+
+		for (int r = 0; r < reps; r++) {
+			uint64_t t0;
+
+			if (op == 4 || op == 5)
+				write_pages(t.area, pages, 1, r);
+			t0 = now_ns();
+			switch (op) {
+			case 0:
+				got = scan(t.area, len, 0, PAGE_IS_WRITTEN, 0,
+					   PAGE_IS_WRITTEN, VEC_LEN);
+				want = 0;
+				break;
+			case 1:
+				got = scan(t.area, len, 0, 0, 0, 0, VEC_LEN);
+				want = pages;
+				break;
+			case 2:
+				got = scan(t.area, len, 0, 0, 0, ~0ULL >> 56,
+					   VEC_LEN);
+				want = pages;
+				break;
+			case 3:
+			case 4:
+				got = scan(t.area, len, PM_SCAN_WP_MATCHING,
+					   PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0);
+				want = 0;
+				break;
+			case 5:
+				got = scan_collect(&t);
+				want = pages;
+				break;
+			case 6:
+				got = pagemap_count(t.area, len, PM_PRESENT);
+				want = pages;
+				break;
+			}
+			ns[r] = now_ns() - t0;
+			ok &= got == want;
+		}
+		printf("{\"case\":\"probe\",\"op\":\"%s\",\"mib\":%zu,"
+		       "\"pages\":%zu,\"reps\":%d,\"ns\":%llu,\"ok\":%s}\n",
+		       ops[op], mib, pages, reps,
+		       (unsigned long long)median(ns, reps), ok ? "true" : "false");
+		fflush(stdout);
+	}
+	uffd_disarm(&t);
+	munmap(t.area, len);
+}
+
 static void bench_calib(void)
 {
 	uint64_t ns[5], x = 88172645463325252ULL;
@@ -743,12 +828,17 @@ int main(int argc, char **argv)
 		die("calloc");
 
 	print_info();
+	if (argc > 1 && !strcmp(argv[1], "-p")) {
+		bench_probe(64);
+		return 0;
+	}
 	bench_calib();
 	for (size_t i = 0; i < nsizes; i++)
 		bench_cycles(sizes[i]);
 	for (size_t i = 0; i < nsizes; i++)
 		bench_scale(sizes[i]);
 	bench_sparse(quick ? 4 : 64);
+	bench_probe(quick ? 16 : 64);
 	bench_calib();
 	printf("{\"case\":\"total\",\"ns\":%llu}\n",
 	       (unsigned long long)(now_ns() - t0));
