@@ -136,7 +136,8 @@ bench: kernel
 	BENCH_QUICK=$(BENCH_QUICK) harness/run-bench $(BZIMAGE) $(UP_BZIMAGE) \
 		$(BENCH_OUT)/initramfs.cpio $(BENCH_OUT)
 	test "$(BENCH_QUICK)" = 1 || \
-		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png bench/results/
+		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png \
+			$(BENCH_OUT)/results.json bench/results/
 
 clean:
 	rm -rf $(BUILD)
