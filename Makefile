@@ -113,7 +113,8 @@ test-base: initramfs
 # Debian's linux-source-6.12, built with the same fragment. ALLOW_UNKNOWN=1
 # lets go only the symbols 6.12 does not define (the series' own KUnit
 # test); every other line must stick there too. BENCH_QUICK=1: small sizes,
-# one round, results not copied to bench/results/.
+# one round, results not copied; a full run copies them to bench/results/
+# and puts the table into README.md.
 UP_TREE     := $(BUILD)/linux-6.12
 UP_OBJ      := $(BUILD)/obj-6.12
 UP_BZIMAGE  := $(UP_OBJ)/arch/x86/boot/bzImage
@@ -135,9 +136,10 @@ bench: kernel
 		$(BENCH_OUT)/prog
 	BENCH_QUICK=$(BENCH_QUICK) harness/run-bench $(BZIMAGE) $(UP_BZIMAGE) \
 		$(BENCH_OUT)/initramfs.cpio $(BENCH_OUT)
-	test "$(BENCH_QUICK)" = 1 || \
+	test "$(BENCH_QUICK)" = 1 || { \
 		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png \
-			$(BENCH_OUT)/results.json bench/results/
+			$(BENCH_OUT)/results.json bench/results/ && \
+		bench/report readme bench/results/table.md README.md; }
 
 clean:
 	rm -rf $(BUILD)

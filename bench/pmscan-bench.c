@@ -49,7 +49,10 @@
  *            allcat    GET of every page, every category returned
  *            wpnone    WP, no output, nothing written
  *            wpall     WP, no output, every page written
+ *            wpsome    WP, no output, every 100th page written (a run
+ *                      boundary every 100 pages)
  *            getwpall  GET+WP, every page written
+ *            getwpsome GET+WP, every 10th page written (one region each)
  *            read      pread of the pagemap entries, for reference
  *  calib   a fixed CPU loop, to tell a slow boot from a slow kernel
  */
@@ -717,8 +720,11 @@ static void bench_sparse(size_t gib)
 static void bench_probe(size_t mib)
 {
 	static const char * const ops[] = {
-		"none", "all", "allcat", "wpnone", "wpall", "getwpall", "read",
+		"none", "all", "allcat", "wpnone", "wpall", "wpsome",
+		"getwpall", "getwpsome", "read",
 	};
+	/* Pages apart of the pages each op writes first (0: none) */
+	static const size_t stride[] = { 0, 0, 0, 0, 1, 100, 1, 10, 0 };
 	size_t len = mib * MIB, pages = len / PS;
 	struct tracker t = { .area = map_anon(len, 0), .len = len };
 	uint64_t ns[MAX_REPS], want = 0, got = 0;
@@ -732,8 +738,9 @@ static void bench_probe(size_t mib)
 		for (int r = 0; r < reps; r++) {
 			uint64_t t0;
 
-			if (op == 4 || op == 5)
-				write_pages(t.area, pages, 1, r);
+			if (stride[op])
+				write_pages(t.area, pages / stride[op],
+					    stride[op], r);
 			t0 = now_ns();
 			switch (op) {
 			case 0:
@@ -752,15 +759,17 @@ static void bench_probe(size_t mib)
 				break;
 			case 3:
 			case 4:
+			case 5:
 				got = scan(t.area, len, PM_SCAN_WP_MATCHING,
 					   PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, 0);
 				want = 0;
 				break;
-			case 5:
-				got = scan_collect(&t);
-				want = pages;
-				break;
 			case 6:
+			case 7:
+				got = scan_collect(&t);
+				want = pages / stride[op];
+				break;
+			case 8:
 				got = pagemap_count(t.area, len, PM_PRESENT);
 				want = pages;
 				break;
