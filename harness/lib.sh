@@ -9,6 +9,8 @@ TREE=${TREE:-$BUILD/linux}
 # The project identity used for commits, Signed-off-by and exports.
 IDENT_NAME="pagemap-scan developers"
 IDENT_EMAIL="pagemap-scan@example.org"
+# The series is for 6.1-based vendor and distribution trees, not stable.
+SUBJECT_PREFIX="PATCH 6.1.y-vendor"
 # A fixed date keeps the base commit and exported cover letters reproducible.
 FIXED_DATE="2026-01-01T00:00:00+0000"
 
