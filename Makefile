@@ -9,6 +9,7 @@
 #   make export     write build/linux's commits back to patches/
 #   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
+#   make deb        Debian packages of the patched kernel (Debian's config)
 
 export CACHE ?= /var/cache/pagemap-scan
 export BUILD ?= $(CURDIR)/build
@@ -162,6 +163,15 @@ bench: kernel
 		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png \
 			$(BENCH_OUT)/results.json bench/results/ && \
 		bench/report readme bench/results/table.md README.md; }
+
+# Installable Debian packages of the patched kernel, with Debian 12's config
+# + config/distro.config, reduced to the modules of config/deb-modules.lsmod
+# (harness/build-deb). Not part of `make test`.
+.PHONY: deb
+DEB_OBJ := $(BUILD)/obj-deb
+
+deb: deps $(TREE)/.git
+	harness/build-deb $(TREE) $(DEB_OBJ)
 
 clean:
 	rm -rf $(BUILD)
