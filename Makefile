@@ -10,6 +10,7 @@
 #   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
 #   make deb        Debian packages of the patched kernel (Debian's config)
+#   make try-versions  which of Debian's linux-source-6.1 versions patches/ applies to
 
 export CACHE ?= /var/cache/pagemap-scan
 export BUILD ?= $(CURDIR)/build
@@ -35,7 +36,7 @@ BASE_OBJ  := $(BUILD)/obj-base
 .PHONY: all test quick quick-debug deps apply export check-sync checkpatch \
 	bisect kernel kernel-debug progs initramfs demo vm-test vm-kselftest \
 	vm-test-debug \
-	test-base bench clean
+	test-base bench try-versions clean
 
 all: demo
 
@@ -163,6 +164,11 @@ bench: kernel
 		cp $(BENCH_OUT)/table.md $(BENCH_OUT)/chart.png \
 			$(BENCH_OUT)/results.json bench/results/ && \
 		bench/report readme bench/results/table.md README.md; }
+
+# patches/ on every linux-source-6.1 version Debian 12 offers (git am, then
+# patch(1) for offsets and fuzz); not part of `make test`, nothing is built.
+try-versions:
+	harness/try-versions
 
 # Installable Debian packages of the patched kernel, with Debian 12's config
 # + config/distro.config, reduced to the modules of config/deb-modules.lsmod
