@@ -10,6 +10,8 @@
 #   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
 #   make deb        Debian packages of the patched kernel (Debian's config)
+#   make deb-test   boot the packaged kernel, run vm/tests
+#   make deb-headers  its linux-libc-dev against Debian's, in a chroot
 #   make try-versions  which of Debian's linux-source-6.1 versions patches/ applies to
 
 export CACHE ?= /var/cache/pagemap-scan
@@ -173,11 +175,21 @@ try-versions:
 # Installable Debian packages of the patched kernel, with Debian 12's config
 # + config/distro.config, reduced to the modules of config/deb-modules.lsmod
 # (harness/build-deb). Not part of `make test`.
-.PHONY: deb
+.PHONY: deb deb-test deb-headers
 DEB_OBJ := $(BUILD)/obj-deb
 
 deb: deps $(TREE)/.git
 	harness/build-deb $(TREE) $(DEB_OBJ)
+
+# Boots the packaged kernel (vmlinuz and modules from the linux-image .deb)
+# and runs vm/tests; make deb first.
+deb-test: deps
+	harness/test-deb $(DEB_OBJ) $(LOGS)/deb
+
+# Debian 12 chroot: a PAGEMAP_SCAN program fails against Debian's
+# linux-libc-dev and builds against the one make deb made.
+deb-headers: deps
+	harness/check-deb-headers $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
