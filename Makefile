@@ -9,6 +9,7 @@
 #   make export     write build/linux's commits back to patches/
 #   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
+#   make vm-test-i386  the selftests (32-bit) on a 32-bit kernel, vm/tests-i386
 #   make vm-stress  the stress test on 4 vCPUs (normal kernel)
 #   make deb        Debian packages of the patched kernel (Debian's config)
 #   make deb-test   boot the packaged kernel, run vm/tests
@@ -38,13 +39,13 @@ BASE_OBJ  := $(BUILD)/obj-base
 
 .PHONY: all test quick quick-debug deps apply export check-sync checkpatch \
 	bisect kernel kernel-debug progs initramfs demo vm-test vm-kselftest \
-	vm-test-debug vm-stress \
+	vm-test-debug vm-stress kernel-i386 vm-test-i386 \
 	test-base bench try-versions clean
 
 all: demo
 
 test: deps $(TREE)/.git check-sync checkpatch bisect vm-test vm-stress \
-	vm-kselftest vm-test-debug
+	vm-kselftest vm-test-debug vm-test-i386
 
 deps:
 	harness/install-deps
@@ -127,6 +128,40 @@ vm-stress: initramfs
 	VM_CPUS=4 harness/run-vm $(BZIMAGE) $(INITRAMFS) pagemap-scan-stress \
 		$(LOGS)/stress
 	harness/parse-results $(LOGS)/stress
+
+# The 32-bit kernel: PAGEMAP_SCAN's __u64 arguments meet a 32-bit unsigned
+# long. ARCH=i386 with config/i386.config (PAE, highmem, ACPI for both
+# vCPUs; no uffd-wp or soft-dirty on 6.1 i386), the selftests as static
+# 32-bit programs against its headers, the skip-free ones of
+# vm/tests-i386 in qemu-system-i386 with 2 vCPUs and 2 GiB (about 1.1 GiB
+# of it highmem), Debian's i386 busybox-static as the VM's busybox.
+I386_OBJ       := $(BUILD)/obj-i386
+I386_BZIMAGE   := $(I386_OBJ)/arch/x86/boot/bzImage
+I386_PROGS     := $(BUILD)/progs-i386
+I386_INITRAMFS := $(BUILD)/initramfs-i386.cpio
+# qemu-system-i386's -cpu max is an AMD family 6 (K7) without the MP bit:
+# a K7 kernel warns that it is "not suitable for SMP". The family, model
+# and stepping of qemu-system-x86_64's -cpu max (K8) instead.
+I386_CPU       := max,family=15,model=107,stepping=1
+# The run takes seconds. A kernel that truncates max_pages 2^32 to 0
+# loops in the ioctl, killable only by SIGKILL: give up after 10 minutes.
+I386_TIMEOUT   := 600
+
+kernel-i386: deps $(TREE)/.git
+	ARCH=i386 harness/build-kernel $(TREE) $(I386_OBJ) config/i386.config
+
+vm-test-i386: kernel-i386
+	PROG_CFLAGS=-m32 harness/build-selftests $(TREE) $(I386_OBJ) \
+		$(I386_PROGS)/tests
+	mkdir -p $(I386_PROGS)/none
+	harness/fetch-busybox i386
+	BUSYBOX=$(CACHE)/busybox-i386/busybox TEST_LIST=vm/tests-i386 \
+		harness/make-initramfs $(I386_INITRAMFS) $(I386_PROGS)/tests \
+		$(I386_PROGS)/none
+	VM_QEMU=qemu-system-i386 VM_CPU_MODEL=$(I386_CPU) VM_CPUS=2 VM_MEM=2G \
+		VM_HUGETLB= VM_TIMEOUT=$(I386_TIMEOUT) harness/run-vm \
+		$(I386_BZIMAGE) $(I386_INITRAMFS) tests $(LOGS)/i386
+	harness/parse-results $(LOGS)/i386
 
 quick: initramfs
 	@test -n "$(T)" || { echo "usage: make quick T=<name from vm/tests>"; exit 2; }
