@@ -11,6 +11,8 @@
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
 #   make vm-test-i386  the selftests (32-bit) on a 32-bit kernel, vm/tests-i386
 #   make vm-stress  the stress test on 4 vCPUs (normal kernel)
+#   make matrix     the .c files the series changes, W=1, 13 configs (x86_64,
+#                   i386, arm64, riscv64, clang, sparse): new warnings vs base
 #   make deb        Debian packages of the patched kernel (Debian's config)
 #   make deb-test   boot the packaged kernel, run vm/tests
 #   make deb-headers  its linux-libc-dev against Debian's, in a chroot
@@ -44,8 +46,8 @@ BASE_OBJ  := $(BUILD)/obj-base
 
 all: demo
 
-test: deps $(TREE)/.git check-sync checkpatch bisect vm-test vm-stress \
-	vm-kselftest vm-test-debug vm-test-i386
+test: deps $(TREE)/.git check-sync checkpatch bisect matrix vm-test \
+	vm-stress vm-kselftest vm-test-debug vm-test-i386
 
 deps:
 	harness/install-deps
@@ -67,6 +69,16 @@ checkpatch: $(TREE)/.git
 
 bisect: $(TREE)/.git
 	harness/check-bisect $(OBJ) $(FRAGMENTS)
+
+# The build matrix, as the kernel test robot builds a series posted to
+# linux-mm (harness/check-matrix, config/matrix.rows): the .c files the
+# series changes, with W=1, in 13 configurations, at base and at the tip
+# of the series; an error or a warning base does not have fails.
+.PHONY: matrix
+matrix: deps $(TREE)/.git
+	harness/install-deps gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
+		clang llvm lld sparse
+	harness/check-matrix
 
 kernel: deps $(TREE)/.git
 	harness/build-kernel $(TREE) $(OBJ) $(FRAGMENTS)
