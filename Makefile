@@ -47,7 +47,14 @@ BASE_OBJ  := $(BUILD)/obj-base
 all: demo
 
 test: deps $(TREE)/.git check-sync checkpatch bisect matrix vm-test \
-	vm-stress vm-kselftest vm-test-debug vm-test-i386
+	vm-stress vm-kselftest debug-and-i386
+
+# The debug kernel's VM run (one busy vCPU most of the time) while the
+# 32-bit kernel builds: the two longest steps after the build matrix,
+# side by side. Each one's output comes out whole when it ends.
+.PHONY: debug-and-i386
+debug-and-i386: kernel-debug initramfs
+	$(MAKE) -j2 --output-sync=target vm-run-debug vm-test-i386
 
 deps:
 	harness/install-deps
@@ -127,8 +134,13 @@ vm-kselftest: kernel
 	harness/run-vm $(BZIMAGE) $(KSFT_INITRAMFS) kselftest $(LOGS)/kselftest
 	harness/parse-results $(LOGS)/kselftest
 
-# The whole suite, the debug-only tests (vm/tests-debug) and a leak scan.
+# The whole suite, the debug-only tests (vm/tests-debug) and a leak scan;
+# vm-run-debug runs it on the kernel and initramfs as they are.
 vm-test-debug: kernel-debug initramfs
+	$(MAKE) vm-run-debug
+
+.PHONY: vm-run-debug
+vm-run-debug:
 	VM_CPUS=4 harness/run-vm $(DEBUG_BZIMAGE) $(INITRAMFS) debug $(LOGS)/debug
 	harness/parse-results $(LOGS)/debug
 
