@@ -10,6 +10,8 @@
 #   make bench      dirty-tracking benchmarks, ours against upstream 6.12
 #   make difftest   PAGEMAP_SCAN case by case, ours against upstream 6.12:
 #                   every difference deliberate (the spec's **ours**) or not
+#   make mutants    the selftests against small bugs in the kernel code
+#                   (mutants/*.patch, MUTANTS= a subset): which tests kill each
 #   make vm-kselftest  vm's run_vmtests.sh under the kselftest runner, in the VM
 #   make vm-test-i386  the selftests (32-bit) on a 32-bit kernel, vm/tests-i386
 #   make vm-stress  the stress test on 4 vCPUs (normal kernel)
@@ -257,6 +259,14 @@ difftest: kernel
 		difftest/pmscan-difftest.c
 	harness/run-difftest $(BZIMAGE) $(UP_BZIMAGE) \
 		$(DIFF_OUT)/pmscan-difftest $(DIFF_OUT)
+
+# The mutation check (harness/run-mutants): each of mutants/*.patch (or
+# MUTANTS=) applied to the series, built incrementally and booted with our
+# selftests; long (a build and a run per mutant), not part of `make test`.
+MUTANTS ?=
+.PHONY: mutants
+mutants: progs
+	harness/run-mutants $(TREE) $(PROGS)/tests $(BUILD)/mutants $(MUTANTS)
 
 # patches/ on every linux-source-6.1 version Debian 12 offers (git am, then
 # patch(1) for offsets and fuzz); not part of `make test`, nothing is built.
