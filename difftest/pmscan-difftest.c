@@ -19,9 +19,9 @@
  * with holes between the areas. Every area but unreg is registered (mode
  * WP) with one uffd with WP_ASYNC|WP_UNPOPULATED. Each case is independent:
  * the layout is torn down and rebuilt, then brought to a state drawn from
- * the case's own PRNG (seeded from SEED and the case number): pages
- * populated (written or read) before arming, areas armed whole, in part or
- * not at all, soft-dirty cleared, then writes, reads, MADV_DONTNEED and
+ * the case's own PRNG (seeded from SEED and the case number): soft-dirty
+ * cleared, pages populated (written or read) before arming, areas armed
+ * whole, in part or not at all, then writes, reads, MADV_DONTNEED and
  * MADV_PAGEOUT (zram swap). Then one PAGEMAP_SCAN call, or one client's
  * loop of calls (spec section 6), or one hostile call, each printed as
  *
@@ -533,15 +533,21 @@ static void reset(void)
 		if (a->kind != K_UNREG && ioctl(uffd, UFFDIO_REGISTER, &reg))
 			die("UFFDIO_REGISTER %s", a->name);
 	}
+	/*
+	 * Soft-dirty cleared before the pages exist: a THP created after it
+	 * is soft-dirty on both kernels, and so are the pages a split makes
+	 * of it (6.12 marks them dirty, which on x86 is soft-dirty too; 6.1
+	 * copies the PMD's soft-dirty bit alone).
+	 */
+	fd = open("/proc/self/clear_refs", O_WRONLY);
+	if (fd < 0 || write(fd, "4", 1) != 1)
+		die("clear_refs");
+	close(fd);
 	for (i = 0; i < NAREAS; i++)
 		populate(&areas[i]);
 	for (i = 0; i < NAREAS; i++)
 		if (areas[i].kind != K_UNREG)
 			arm(&areas[i]);
-	fd = open("/proc/self/clear_refs", O_WRONLY);
-	if (fd < 0 || write(fd, "4", 1) != 1)
-		die("clear_refs");
-	close(fd);
 }
 
 /* After arming: writes, reads, MADV_DONTNEED, MADV_PAGEOUT */
@@ -552,7 +558,11 @@ static void act(void)
 	unsigned long first = rndn(n), cnt = 1 + rndn(n - first < 16 ? n - first : 16);
 	unsigned long addr = area_addr(a) + first * unit, i, stride;
 	int k = rndn(100);
-	int anon = a->kind == K_ANON || a->kind == K_THP || a->kind == K_UNREG;
+	/*
+	 * Not the THP area: 6.12 maps the zero-filled subpages of a THP that
+	 * reclaim splits to the zero page (6.1 swaps them out)
+	 */
+	int anon = a->kind == K_ANON || a->kind == K_UNREG;
 
 	if (k < 38) {
 		for (i = 0; i < cnt; i++)
@@ -560,13 +570,15 @@ static void act(void)
 	} else if (k < 60) {
 		for (i = 0; i < cnt; i++)
 			touch(addr + i * unit, 0);
-	} else if (k < 64) {
+	} else if (k < 68) {
 		/* many small regions: every 2nd or 3rd page */
 		stride = 2 + rndn(2);
-		cnt = 1 + rndn(n - first);
-		for (i = 0; i < cnt; i += stride)
-			touch(addr + i * unit, 1);
-	} else if (k < 82 || !anon || !have_swap) {
+		if (chance(60))
+			first = 0;
+		cnt = chance(60) ? n - first : 1 + rndn(n - first);
+		for (i = first; i < first + cnt; i += stride)
+			touch(area_addr(a) + i * unit, 1);
+	} else if (k < 85 || !anon || !have_swap) {
 		if (madvise((void *)addr, cnt * unit, MADV_DONTNEED))
 			die("MADV_DONTNEED %s", fa(addr));
 	} else {
