@@ -248,7 +248,7 @@ bench: kernel
 # required) unless DIFFTEST_TWICE=0. Not part of `make test`.
 DIFF_OUT      := $(BUILD)/difftest
 DIFFTEST_SEED ?= 20261207
-DIFFTEST_N    ?= 4000
+DIFFTEST_N    ?= 5000
 export DIFFTEST_SEED DIFFTEST_N
 
 difftest: kernel

@@ -1,47 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pmscan-difftest: a differential test of PAGEMAP_SCAN. The same binary runs
- * on two kernels (ours and upstream 6.12); difftest/compare reads the two
- * outputs side by side.
+ * pmscan-difftest: PAGEMAP_SCAN, case by case, for a differential test: the
+ * same binary runs on our kernel and on upstream 6.12, difftest/compare
+ * reads the two outputs side by side. Written from the behaviour spec.
  *
- *   pmscan-difftest [SEED [N [FIRST]]]    default SEED 20261207, N 4000, FIRST 0
+ *   pmscan-difftest [SEED [N [FIRST]]]   default SEED 20261207, N 20000, FIRST 0
  *
- * One fixed layout at fixed addresses (BASE, printed relative to it):
- *
- *   anon   0x0000000  64 pages  anonymous private, MADV_NOHUGEPAGE
- *   thp    0x0200000  3 PMDs    anonymous private, MADV_HUGEPAGE
- *   shmem  0x0a00000  64 pages  memfd, MAP_SHARED, MADV_NOHUGEPAGE
- *   shthp  0x0c00000  2 PMDs    memfd, MAP_SHARED, MADV_HUGEPAGE
- *   file   0x1200000  32 pages  private mapping of a file on /var/tmp
- *   htlb   0x1400000  3 pages   MAP_HUGETLB (2 MiB), private
- *   unreg  0x1c00000  2 PMDs    anonymous, never registered with uffd
- *
- * with holes between the areas. Every area but unreg is registered (mode
- * WP) with one uffd with WP_ASYNC|WP_UNPOPULATED. Each case is independent:
- * the layout is torn down and rebuilt, then brought to a state drawn from
- * the case's own PRNG (seeded from SEED and the case number): soft-dirty
- * cleared, pages populated (written or read) before arming, areas armed
- * whole, in part or not at all, then writes, reads, MADV_DONTNEED and
- * MADV_PAGEOUT (zram swap). Then one PAGEMAP_SCAN call, or one client's
- * loop of calls (spec section 6), or one hostile call, each printed as
+ * One fixed layout at BASE (addresses print relative to it), holes between
+ * its areas (see areas[]); all but unreg registered in WP mode with one uffd
+ * with WP_ASYNC|WP_UNPOPULATED. Each case rebuilds the layout and brings it
+ * to a state drawn from the case's own PRNG (seeded from SEED and the case
+ * number, so cases are independent): soft-dirty cleared, pages written or
+ * read, areas armed whole, in part or not at all, then writes, reads,
+ * MADV_DONTNEED and MADV_PAGEOUT (zram swap). Then one PAGEMAP_SCAN call
+ * (random, hostile, or one client's loop on walk_end: spec section 6), each
+ * call printed as
  *
  *   C CASE.I KIND f=FLAGS s=START e=END v=VEC vl=VEC_LEN mp=MAX_PAGES
- *     ci=INV cm=MASK ca=ANYOF rm=RETURN [sz=SIZE] -> RET|ERRNO we=WALK_END
- *     [copied=N] START-END:CATS ... [tail!]
+ *     ci=INV cm=MASK ca=ANYOF rm=RETURN [sz=SIZE] [arg=ro|0] -> RET|ERRNO
+ *     we=WALK_END [copied=N] START-END:CATS ... [tail!]
  *
- * and then the state of the whole layout after it (a GET of every page,
- * every category returned, no WP):
- *
- *   P CASE n=N START-END:CATS ...
- *
- * Addresses are hex relative to BASE; "@hex" is an absolute address outside
- * the layout. Categories are letters: a WPALLOWED, w WRITTEN, f FILE,
- * p PRESENT, s SWAPPED, z PFNZERO, h HUGE, d SOFT_DIRTY ("-" for none, "+hex"
- * for bits beyond). "copied=N" counts the regions found in vec after an
- * error, "tail!" flags a vec entry written past the returned count. Lines
- * starting with '#' are for people.
- *
- * Written from the behaviour spec alone (pagemap-scan.md, sections 5, 6).
+ * then the layout's state after it (a GET of every page, every category
+ * returned, no WP): "P CASE n=N START-END:CATS ...". "@hex" is an absolute
+ * address; categories are letters: a WPALLOWED, w WRITTEN, f FILE, p PRESENT,
+ * s SWAPPED, z PFNZERO, h HUGE, d SOFT_DIRTY ("-" none, "+hex" beyond).
+ * copied=N: the regions found in vec after an error; tail!: a vec entry
+ * written past the count returned. Lines starting with '#' are for people.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,15 +87,6 @@ struct pm_scan_arg {
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC		(1 << 15)
 #endif
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY		1
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT			21
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE		0x100000
-#endif
 
 #define PS		4096UL
 #define HPS		(2UL << 20)
@@ -119,8 +94,7 @@ struct pm_scan_arg {
 #define SPAN		0x2000000UL
 #define WINDOW		(1UL << 30)		/* printed relative below this */
 #define BUFS		(BASE + 0x40000000UL)	/* buffers, outside the layout */
-#define USER_LIMIT	0x7ffffffff000UL	/* x86-64, 4-level paging */
-#define VEC_MAX		16384
+#define VEC_MAX		32768			/* 768 KiB of the 1 MiB buffers */
 #define LOOP_MAX	300
 #define ALL_CATS	0xffULL
 #define WALK_SENTINEL	0xbad000ULL
@@ -135,13 +109,13 @@ struct area {
 };
 
 static const struct area areas[] = {
-	{ "anon",  K_ANON,  0x0000000, 64 * PS },
-	{ "thp",   K_THP,   0x0200000, 3 * HPS },
-	{ "shmem", K_SHMEM, 0x0a00000, 64 * PS },
-	{ "shthp", K_SHTHP, 0x0c00000, 2 * HPS },
-	{ "file",  K_FILE,  0x1200000, 32 * PS },
-	{ "htlb",  K_HTLB,  0x1400000, 3 * HPS },
-	{ "unreg", K_UNREG, 0x1c00000, 2 * HPS },
+	{ "anon",  K_ANON,  0x0000000, 64 * PS },  /* private, NOHUGEPAGE */
+	{ "thp",   K_THP,   0x0200000, 3 * HPS },  /* private, HUGEPAGE */
+	{ "shmem", K_SHMEM, 0x0a00000, 64 * PS },  /* memfd, NOHUGEPAGE */
+	{ "shthp", K_SHTHP, 0x0c00000, 2 * HPS },  /* memfd, HUGEPAGE */
+	{ "file",  K_FILE,  0x1200000, 32 * PS },  /* private, /var/tmp file */
+	{ "htlb",  K_HTLB,  0x1400000, 3 * HPS },  /* MAP_HUGETLB 2 MiB */
+	{ "unreg", K_UNREG, 0x1c00000, 2 * HPS },  /* anon, not registered */
 };
 
 #define NAREAS	ARRAY_SIZE(areas)
@@ -209,14 +183,10 @@ static const struct area *rnd_area(void)
 	return &areas[rndn(NAREAS)];
 }
 
+/* unreg, the one area never registered, is the last */
 static const struct area *rnd_registered(void)
 {
-	const struct area *a;
-
-	do
-		a = rnd_area();
-	while (a->kind == K_UNREG);
-	return a;
+	return &areas[rndn(NAREAS - 1)];
 }
 
 /* Printing */
@@ -254,20 +224,15 @@ static const char *fc(uint64_t c)
 
 static const char *errname(int e)
 {
+	static const char *names[] = {
+		[EPERM] = "EPERM", [ESRCH] = "ESRCH", [EINTR] = "EINTR",
+		[ENOMEM] = "ENOMEM", [EFAULT] = "EFAULT", [EINVAL] = "EINVAL",
+		[ENOTTY] = "ENOTTY",
+	};
 	static char buf[16];
 
-	switch (e) {
-	case EINVAL: return "EINVAL";
-	case EFAULT: return "EFAULT";
-	case EPERM: return "EPERM";
-	case ENOMEM: return "ENOMEM";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	case ENOTTY: return "ENOTTY";
-	case ENOENT: return "ENOENT";
-	case EAGAIN: return "EAGAIN";
-	case EBUSY: return "EBUSY";
-	}
+	if (e > 0 && e < (int)ARRAY_SIZE(names) && names[e])
+		return names[e];
 	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
 }
@@ -413,7 +378,7 @@ static void touch(unsigned long addr, int write)
 static void map_area(const struct area *a)
 {
 	void *want = (void *)area_addr(a), *p;
-	int prot = PROT_READ | PROT_WRITE, fd = -1;
+	int prot = PROT_READ | PROT_WRITE, fd = -1, advice = 0;
 	int flags = MAP_PRIVATE | MAP_FIXED_NOREPLACE;
 
 	switch (a->kind) {
@@ -438,19 +403,12 @@ static void map_area(const struct area *a)
 		die("mmap %s", a->name);
 	if (fd >= 0 && fd != file_fd)
 		close(fd);
-	switch (a->kind) {
-	case K_THP:
-	case K_SHTHP:
-		if (madvise(p, a->len, MADV_HUGEPAGE))
-			die("MADV_HUGEPAGE %s", a->name);
-		break;
-	case K_HTLB:
-	case K_FILE:
-		break;
-	default:
-		if (madvise(p, a->len, MADV_NOHUGEPAGE))
-			die("MADV_NOHUGEPAGE %s", a->name);
-	}
+	if (a->kind == K_THP || a->kind == K_SHTHP)
+		advice = MADV_HUGEPAGE;
+	else if (a->kind != K_HTLB && a->kind != K_FILE)
+		advice = MADV_NOHUGEPAGE;
+	if (advice && madvise(p, a->len, advice))
+		die("madvise %s", a->name);
 }
 
 static void uffd_wp(unsigned long start, unsigned long len)
@@ -599,11 +557,6 @@ static uint64_t rnd_cats(void)
 	return m;
 }
 
-static uint64_t rnd_mask(int pct_zero)
-{
-	return chance(pct_zero) ? 0 : rnd_cats();
-}
-
 /* A page range inside the layout; for huge areas often at 2 MiB edges */
 static void rnd_range(__u64 *s, __u64 *e)
 {
@@ -662,8 +615,8 @@ static void rnd_call(struct pm_scan_arg *a)
 	rnd_out(a);
 	a->flags = (chance(45) ? PM_SCAN_WP_MATCHING : 0) |
 		   (chance(20) ? PM_SCAN_CHECK_WPASYNC : 0);
-	a->category_mask = rnd_mask(45);
-	a->category_anyof_mask = rnd_mask(60);
+	a->category_mask = chance(45) ? 0 : rnd_cats();
+	a->category_anyof_mask = chance(60) ? 0 : rnd_cats();
 	a->category_inverted = chance(70) ? 0 :
 		chance(50) ? (a->category_mask | a->category_anyof_mask) & rnd() :
 		rnd_cats();
@@ -672,6 +625,25 @@ static void rnd_call(struct pm_scan_arg *a)
 	case 1: case 2: case 3: a->return_mask = ALL_CATS; break;
 	default: a->return_mask = rnd_cats();
 	}
+}
+
+/*
+ * More than 512 regions in one call: every 2nd or 3rd page of the anon THP
+ * area or of the unregistered one written, all of it scanned
+ */
+static void many_regions(struct pm_scan_arg *a)
+{
+	const struct area *ar = &areas[chance(50) ? 1 : NAREAS - 1];
+	unsigned long i, stride = 2 + rndn(2);
+
+	for (i = 0; i < ar->len; i += stride * PS)
+		touch(area_addr(ar) + i, 1);
+	rnd_call(a);
+	a->start = chance(50) ? BASE : area_addr(ar);
+	a->end = chance(50) ? BASE + SPAN : area_addr(ar) + ar->len;
+	a->vec = (uintptr_t)vecbuf;
+	a->vec_len = chance(50) ? VEC_MAX : 513 + rndn(2000);
+	a->return_mask = chance(50) ? ALL_CATS : a->return_mask;
 }
 
 /* Calls */
@@ -713,26 +685,23 @@ static void client_call(void)
 	int k = rndn(6);
 
 	switch (k) {
-	case 0:	/* CRIU probe */
-		a.vec = 0;
+	case 0:	/* CRIU: the masks of its dump */
+	case 1:
 		a.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
 		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
 				PAGE_IS_SOFT_DIRTY;
-		scan(&a, &a, 0, "criu-probe");
-		return;
-	case 1:	/* CRIU dump: one VMA or a 2 MiB window */
+		if (k == 0) {	/* the probe: start == end == 0, no vec */
+			a.vec = 0;
+			scan(&a, &a, 0, "criu-probe");
+			return;
+		}
+		/* the dump: one VMA or a 2 MiB window, up to 32768 entries */
 		ar = rnd_area();
 		a.start = area_addr(ar);
 		a.end = chance(50) ? a.start + ar->len : a.start + HPS;
-		a.vec_len = chance(50) ? 32768 : 1 + rndn(64);
-		a.vec_len = a.vec_len > VEC_MAX ? VEC_MAX : a.vec_len;
-		a.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
-		a.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
-		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
-				PAGE_IS_SOFT_DIRTY;
+		a.vec_len = chance(50) ? VEC_MAX : 1 + rndn(64);
 		client_loop(&a, "criu-dump", 0);
 		return;
 	case 2:	/* Wine ResetWriteWatch */
@@ -859,15 +828,14 @@ static void sysfs_write(const char *path, const char *val)
 
 static void sysfs_show(const char *path)
 {
-	char buf[256] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	char buf[256] = "?\n";
+	FILE *f = fopen(path, "r");
 
-	if (n > 0)
-		buf[n - (buf[n - 1] == '\n')] = 0;
-	printf("# %s: %s\n", path, n > 0 ? buf : "?");
-	if (fd >= 0)
-		close(fd);
+	if (f && !fgets(buf, sizeof(buf), f))
+		strcpy(buf, "?\n");
+	printf("# %s: %s", path, buf);
+	if (f)
+		fclose(f);
 }
 
 #define THP "/sys/kernel/mm/transparent_hugepage/"
@@ -985,7 +953,7 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	unsigned long seed = argc > 1 ? strtoul(argv[1], NULL, 0) : 20261207;
-	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 4000;
+	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 20000;
 	unsigned long first = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 	static char obuf[1 << 20];
 	struct pm_scan_arg a;
@@ -1002,7 +970,10 @@ int main(int argc, char **argv)
 		for (i = 0; i < nact; i++)
 			act();
 		k = rndn(100);
-		if (k < 60) {
+		if (k < 5) {
+			many_regions(&a);
+			scan(&a, &a, 0, "random");
+		} else if (k < 60) {
 			rnd_call(&a);
 			scan(&a, &a, 0, "random");
 		} else if (k < 82) {
