@@ -528,7 +528,7 @@ static void act(void)
 	} else if (k < 60) {
 		for (i = 0; i < cnt; i++)
 			touch(addr + i * unit, 0);
-	} else if (k < 68) {
+	} else if (k < 64) {
 		/* many small regions: every 2nd or 3rd page */
 		stride = 2 + rndn(2);
 		if (chance(60))
